@@ -1,0 +1,41 @@
+// Runs the whole suite with Node's own test runner. Node 20's `--test` does not expand globs,
+// so the files are listed here; any arguments narrow the run to files whose path contains them.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function findTests(dir, out = []) {
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry === "fixtures" || entry === "corpus") continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) findTests(path, out);
+    else if (/\.test\.(ts|mts|js|mjs)$/.test(entry)) out.push(relative(root, path));
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = [...findTests(join(root, "src")), ...findTests(join(root, "test"))]
+  .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ")}`);
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  [
+    "--conditions=source",
+    "--enable-source-maps",
+    "--import",
+    "./test/setup/register.mjs",
+    "--test",
+    "--test-reporter=spec",
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+    ...files,
+  ],
+  { cwd: root, stdio: "inherit" },
+);
+process.exit(result.status ?? 1);
