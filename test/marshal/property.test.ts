@@ -24,6 +24,7 @@ import {
   type Tree,
   unmarshal,
 } from "../../src/marshal/index.js";
+import { propertySeed } from "../setup/seed.js";
 import { assertIsomorphic, prototypeKeys } from "./helpers.js";
 
 // ── the classes, surrogate and hooks the generated values use ───────────────────────────────────
@@ -325,6 +326,9 @@ function build(root: Recipe, edges: Link[]): unknown {
 /** `MARSHAL_PROPERTY_SCALE=10 node scripts/test.mjs marshal/property` runs every property 10× longer. */
 const SCALE = Number(process.env.MARSHAL_PROPERTY_SCALE ?? 1);
 const runs = (n: number): number => Math.max(1, Math.ceil(n * SCALE));
+// The suite's fixed seed unless DTASKS_FC_SEED asks otherwise (test/setup/seed.ts); fast-check
+// prints the seed of a failure.
+fc.configureGlobal({ seed: propertySeed() });
 
 describe("property: every storable value round-trips with its sharing", () => {
   test("through the tree (as JSON text), JSON, MessagePack and MessagePack+gzip", () => {

@@ -253,7 +253,9 @@ function explodeMember(
   }
   const propertyAwaits = expr.computed && containsAwait(property);
   let object = explode(x, expr.object);
-  if (propertyAwaits || keepForLater) object = keep(x, object);
+  // A module binding, global or `this` is read again after the await (the callee rule): a copy of
+  // a module's object in the snapshot would take the writes after a resume.
+  if ((propertyAwaits || keepForLater) && !isReadAgain(x, expr.object)) object = keep(x, object);
   let key: t.Expression = property as t.Expression;
   if (expr.computed) {
     key = explode(x, property as t.Expression);
@@ -348,7 +350,9 @@ function explodeAssignment(
     destructure(x, left, source);
     return t.cloneNode(source);
   }
-  const target = lowerTarget(x, left as t.Expression, containsAwait(expr.right));
+  // A compound or logical assignment reads its target and then writes it: a computed key with
+  // effects (`a[i++] += 1`) must run once, so object and key go to temps.
+  const target = lowerTarget(x, left as t.Expression, containsAwait(expr.right), operator !== "=");
 
   if (operator === "=") {
     const value = explode(x, expr.right);
@@ -378,6 +382,7 @@ function lowerTarget(
   x: ExpressionLowering,
   target: t.Expression,
   rightAwaits: boolean,
+  usedTwice: boolean,
 ): t.MemberExpression | t.Identifier {
   const node = stripTypeWrappers(target);
   if (node.type === "Identifier") return node;
@@ -385,9 +390,14 @@ function lowerTarget(
     // A slot, or a boxed slot's `.v` (the box never changes within an iteration).
     if (isAtomic(x, node)) return node;
     // `counter.n = await x` with `counter` a module binding or global: read it again after the
-    // await (a copy of a module's object must not travel in the snapshot), as for callees.
-    if (rightAwaits && !containsAwait(node) && isReadAgain(x, node.object as t.Expression)) return node;
-    return explodeMember(x, node, rightAwaits);
+    // await (a copy of a module's object must not travel in the snapshot), as for callees. A
+    // computed key is still evaluated before the right-hand side, once.
+    if (rightAwaits && !containsAwait(node) && isReadAgain(x, node.object as t.Expression)) {
+      if (!node.computed) return node;
+      const key = keep(x, explode(x, node.property as t.Expression));
+      return withLoc(t.memberExpression(node.object, key, true), node);
+    }
+    return explodeMember(x, node, rightAwaits || usedTwice);
   }
   return x.unsupported(target, "an await in this assignment target");
 }

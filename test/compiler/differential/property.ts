@@ -3,7 +3,7 @@
  * text snapshot plus resume at every durable wait), must give the same outcome and the same log.
  *
  * Environment:
- * - `DTASKS_FC_SEED`: the seed (printed on failure; default: random).
+ * - `DTASKS_FC_SEED`: the seed (printed on failure; default: the suite's fixed seed; `random` explores).
  * - `DTASKS_FC_RUNS`: programs per property (default: the suite's count).
  * - `DTASKS_FC_PATH`: replays one shrunk counterexample (with its seed), as printed on failure.
  *
@@ -11,6 +11,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
+import { propertySeed } from "../../setup/seed.js";
 import {
   type CompiledObservation,
   type Fault,
@@ -248,9 +249,7 @@ export function sized(options: GeneratorOptions): GeneratorOptions {
 /** Runs and seed from the environment (DTASKS_FC_RUNS, DTASKS_FC_SEED, DTASKS_FC_PATH). */
 export function settings(defaultRuns: number): CheckSettings {
   const runs = process.env.DTASKS_FC_RUNS ? Number(process.env.DTASKS_FC_RUNS) : defaultRuns;
-  const seed = process.env.DTASKS_FC_SEED
-    ? Number(process.env.DTASKS_FC_SEED)
-    : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+  const seed = propertySeed();
   const path = process.env.DTASKS_FC_PATH || undefined;
   return { runs, seed, path };
 }
