@@ -10,7 +10,7 @@
  *    and after (it must stay flat: nothing of a suspended flow is in memory) and the bytes stored
  *    per suspended flow.
  *
- *   npm run bench -- --only engine [--flows 100000] [--rounds 3]
+ *   npm run bench -- --only engine [--flows 100000] [--rounds 5]
  *
  * @module
  */
@@ -115,7 +115,7 @@ function option(args: string[], name: string, fallback: number): number {
 }
 
 export async function run({ args, log }: BenchContext): Promise<void> {
-  const rounds = option(args, "rounds", 3);
+  const rounds = option(args, "rounds", 5);
   const flows = option(args, "flows", 100_000);
   const dir = mkdtempSync(join(tmpdir(), "dtasks-bench-"));
   try {

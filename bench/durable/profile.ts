@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { dirname } from "node:path";
 
 interface ProfileNode {
   id: number;
@@ -32,7 +33,10 @@ export async function profileSection(body: () => Promise<void>, file?: string): 
   } finally {
     const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: Profile };
     session.disconnect();
-    if (file !== undefined) writeFileSync(file, JSON.stringify(profile));
+    if (file !== undefined) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+    }
     lastProfile = profile;
   }
   return lastProfile!;
