@@ -19,7 +19,10 @@ const SIZE = {
   spares: 2,
   kills: Number(process.env.DTASKS_FAULTS_KILLS ?? 20),
   leaseMs: 2_000,
-  retentionMs: 6_000,
+  // Longer than the verifier can lag behind a finish: after the server's restart the workers'
+  // sweeps and the verifier's reads come back together, and a 6 s retention once deleted a flow
+  // finished just before the crash before the verifier read it.
+  retentionMs: 20_000,
 };
 
 describe("fault suite", () => {

@@ -102,6 +102,8 @@ export async function runFaultSuite(t: TestContext, options: FaultSuiteOptions):
 
   // ---- what the logs say ----
   const finishes = new Map<string, number>();
+  /** When the verifier first read a flow's finishing commit from the logs (its real time). */
+  const finishSeenAt = new Map<string, number>();
   /** Flows the logs say have finished (a finishing commit, or the last segment's side effect). */
   const finishedHints = new Set<string>();
   const done = new Map<string, number[]>();
@@ -111,6 +113,7 @@ export async function runFaultSuite(t: TestContext, options: FaultSuiteOptions):
   const resumeQueue: string[] = [];
   const tail = new LogTail(logDir, (line) => {
     if (line.fin !== undefined) {
+      if (!finishSeenAt.has(line.fin)) finishSeenAt.set(line.fin, Date.now());
       finishes.set(line.fin, (finishes.get(line.fin) ?? 0) + 1);
       finishedHints.add(line.fin);
     } else if (line.lost !== undefined) {
@@ -347,7 +350,19 @@ export async function runFaultSuite(t: TestContext, options: FaultSuiteOptions):
     }
     const checking = new Set(fresh);
     for (const id of checking) {
-      const info = await host!.get(id, { tasks: false });
+      let info: Awaited<ReturnType<Host["get"]>>;
+      try {
+        info = await host!.get(id, { tasks: false });
+      } catch (error) {
+        if (code(error) !== "DT501") throw error;
+        // Gone: deleted after its retention before this verifier read it, or lost. Say which.
+        const seen = finishSeenAt.get(id);
+        const lines = tail.lines.filter((l) => l.k === id || l.fin === id).map((l) => JSON.stringify(l));
+        problem(
+          `${id} is not in the store: ${seen === undefined ? "no finish logged" : `its finish was read from the logs ${Date.now() - seen} ms ago`}; logged: ${lines.join(" ")}`,
+        );
+        continue;
+      }
       if (info.status === "suspended" || info.status === "running") continue; // a done effect before the commit
       const i = indexOf(id);
       if (info.status !== "succeeded") problem(`${id} ${info.status}: ${String(info.error)}`);
