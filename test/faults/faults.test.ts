@@ -22,7 +22,7 @@ const SIZE = {
   // Longer than the verifier can lag behind a finish: after the server's restart the workers'
   // sweeps and the verifier's reads come back together, and a 6 s retention once deleted a flow
   // finished just before the crash before the verifier read it.
-  retentionMs: 20_000,
+  retentionMs: 15_000,
 };
 
 describe("fault suite", () => {
