@@ -1,5 +1,6 @@
-// Runs the whole suite with Node's own test runner. Node 20's `--test` does not expand globs,
-// so the files are listed here; any arguments narrow the run to files whose path contains them.
+// Runs the whole suite with Node's own test runner. The files are found here (Node 20's `--test`
+// does not expand globs) and run by scripts/test-files.mjs in the order given here (`--test`
+// would sort them by name); any arguments narrow the run to files whose path contains them.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -45,10 +46,9 @@ const result = spawnSync(
     "--enable-source-maps",
     "--import",
     "./test/setup/register.mjs",
-    "--test",
-    "--test-reporter=spec",
-    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-    ...files,
+    join(root, "scripts/test-files.mjs"),
+    String(process.env.TEST_CONCURRENCY ?? 2),
+    ...files.map((file) => join(root, file)),
   ],
   { cwd: root, stdio: "inherit" },
 );
