@@ -47,6 +47,17 @@ export const moduleIndexed = dasync(async function moduleIndexed() {
   return mod.join();
 });
 
+// Guard for the fix: a local alias (not a module binding) as the base is still kept, so the write
+// after a resume reaches the object the alias shares with a stored local.
+export const aliasIndexed = dasync(async function aliasIndexed() {
+  const holder = { arr: [0, 0], o: { n: 1 } };
+  const local = holder.arr;
+  local[(await DTask.delay(1)) ?? 1] = 5;
+  const obj = holder.o;
+  obj.n += (await DTask.delay(1)) ?? 7;
+  return holder;
+});
+
 export const cases: CorpusCase[] = [
   {
     name: "arr[h(await x, effects)] += a: the key runs once",
@@ -72,5 +83,11 @@ export const cases: CorpusCase[] = [
     },
     expect: { value: "0,0,0,7" },
     suspensions: 1,
+  },
+  {
+    name: "a local alias indexed by an await still writes the shared object after a resume",
+    run: () => aliasIndexed(),
+    expect: { value: { arr: [0, 5], o: { n: 8 } } },
+    suspensions: 2,
   },
 ];
