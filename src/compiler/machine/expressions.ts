@@ -254,7 +254,8 @@ function explodeMember(
   const propertyAwaits = expr.computed && containsAwait(property);
   let object = explode(x, expr.object);
   // A module binding, global or `this` is read again after the await (the callee rule): a copy of
-  // a module's object in the snapshot would take the writes after a resume.
+  // a module's object in the snapshot would take the writes after a resume (`counter.n = await x`,
+  // `mod[await k] = v`). The key is still evaluated once, in order.
   if ((propertyAwaits || keepForLater) && !isReadAgain(x, expr.object)) object = keep(x, object);
   let key: t.Expression = property as t.Expression;
   if (expr.computed) {
@@ -389,14 +390,8 @@ function lowerTarget(
   if (node.type === "MemberExpression") {
     // A slot, or a boxed slot's `.v` (the box never changes within an iteration).
     if (isAtomic(x, node)) return node;
-    // `counter.n = await x` with `counter` a module binding or global: read it again after the
-    // await (a copy of a module's object must not travel in the snapshot), as for callees. A
-    // computed key is still evaluated before the right-hand side, once.
-    if (rightAwaits && !containsAwait(node) && isReadAgain(x, node.object as t.Expression)) {
-      if (!node.computed) return node;
-      const key = keep(x, explode(x, node.property as t.Expression));
-      return withLoc(t.memberExpression(node.object, key, true), node);
-    }
+    // Object and key fixed before the right-hand side (a module binding as the object is read
+    // again instead: see explodeMember).
     return explodeMember(x, node, rightAwaits || usedTwice);
   }
   return x.unsupported(target, "an await in this assignment target");
