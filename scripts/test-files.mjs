@@ -6,12 +6,9 @@ import { run } from "node:test";
 import { spec } from "node:test/reporters";
 
 const [concurrency, ...files] = process.argv.slice(2);
-let failed = false;
 const stream = run({ files, concurrency: Number(concurrency) });
+// Any failure, of a test or of a whole file (one that throws while loading), fails the run.
 stream.on("test:fail", () => {
-  failed = true;
-});
-stream.on("end", () => {
-  process.exitCode = failed ? 1 : 0;
+  process.exitCode = 1;
 });
 stream.compose(spec).pipe(process.stdout);
