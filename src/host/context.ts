@@ -5,6 +5,7 @@
  * @module
  */
 import type { Store } from "../core/store.js";
+import type { FinishedOutcomes } from "./finished.js";
 import type { Runtime } from "./runtime.js";
 
 export interface HostContext {
@@ -15,4 +16,6 @@ export interface HostContext {
   assertOpen(method: string): void;
   /** Calls `listener` when the host closes; returns the remover. */
   onClose(listener: (error: Error) => void): () => void;
+  /** Outcomes of flows this host's runs finished, for its waiting `flow.result()` calls. */
+  readonly finished: FinishedOutcomes;
 }

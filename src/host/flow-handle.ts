@@ -1,7 +1,9 @@
 /**
  * The handle of a flow, usable from any process that shares the store. `result()` subscribes to
  * the flow's channel first, then reads the flow, then waits, so a flow that finishes in between
- * is never missed; a slow safety poll covers a lost notification (pub/sub is best effort).
+ * is never missed; a slow safety poll covers a lost notification (pub/sub is best effort). A flow
+ * that a run of the same host finishes meanwhile is not read back: the run hands its outcome over
+ * (see finished.ts).
  *
  * @module
  */
@@ -32,12 +34,20 @@ export class FlowHandleImpl<T> implements FlowHandle<T> {
     const { signal } = options;
     signal?.throwIfAborted();
     const store = await this.host.store();
+    // Before the subscription and the first read, so that a finish in between is handed over.
+    const unwatch = this.host.finished.watch(this.id);
     let notified = false;
     let wake: (() => void) | undefined;
-    const unsubscribe = await store.subscribe(flowChannel(this.id), () => {
-      notified = true;
-      wake?.();
-    });
+    let unsubscribe: () => Promise<void>;
+    try {
+      unsubscribe = await store.subscribe(flowChannel(this.id), () => {
+        notified = true;
+        wake?.();
+      });
+    } catch (error) {
+      unwatch();
+      throw error;
+    }
     let closed: Error | undefined;
     let interrupt: ((error: Error) => void) | undefined;
     const offClose = this.host.onClose((error) => {
@@ -45,8 +55,13 @@ export class FlowHandleImpl<T> implements FlowHandle<T> {
       interrupt?.(error);
     });
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
+        // A store announces a finish as its commit returns, and a run of this host hands the
+        // outcome over just after (in the same turn): let it, rather than read the flow back.
+        if (!first && notified) await new Promise((resolve) => setImmediate(resolve));
         notified = false;
+        const known = this.host.finished.get(this.id);
+        if (known !== undefined) return settle(known, await this.host.runtime()) as T;
         const record = await store.getFlow(this.id);
         if (record === null) throw noFlow(this.id);
         if (isFinishedStatus(record.status)) return settle(record, await this.host.runtime()) as T;
@@ -82,6 +97,7 @@ export class FlowHandleImpl<T> implements FlowHandle<T> {
         });
       }
     } finally {
+      unwatch();
       offClose();
       await unsubscribe().catch(() => {});
     }

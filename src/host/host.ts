@@ -13,6 +13,7 @@ import { closest } from "../core/suggest.js";
 import { argumentError, checkKeys, describe, nonJsonPath, optionError } from "./check.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { HostContext } from "./context.js";
+import { FinishedOutcomes } from "./finished.js";
 import { FlowHandleImpl, noFlow, StartedFlowImpl } from "./flow-handle.js";
 import { FLOW_ID_PATTERN, newFlowId, newOwnerId } from "./ids.js";
 import { flowInfo } from "./inspect.js";
@@ -52,6 +53,7 @@ export class HostImpl implements Host {
   readonly #options: ResolvedHostOptions;
   readonly #clock: Clock;
   readonly #services = new Services();
+  readonly #finished = new FinishedOutcomes();
   readonly #owner = newOwnerId("host");
   #store: Promise<Store> | undefined;
   #runner: Promise<FlowRunner> | undefined;
@@ -76,6 +78,7 @@ export class HostImpl implements Host {
         this.#closeListeners.add(listener);
         return () => this.#closeListeners.delete(listener);
       },
+      finished: this.#finished,
     };
   }
 
@@ -259,7 +262,7 @@ export class HostImpl implements Host {
 
   #getRunner(): Promise<FlowRunner> {
     this.#runner ??= this.#getStore().then(
-      (store) => new FlowRunner(store, this.#clock, this.#options, this.#services),
+      (store) => new FlowRunner(store, this.#clock, this.#options, this.#services, this.#finished),
     );
     return this.#runner;
   }

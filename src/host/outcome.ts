@@ -9,7 +9,10 @@ import type { FlowRecord } from "../core/store.js";
 import type { Runtime } from "./runtime.js";
 
 /** Resolves with the result of a succeeded flow; throws the error of a faulted or canceled one. */
-export function settle(record: FlowRecord, runtime: Runtime): unknown {
+export function settle(
+  record: Pick<FlowRecord, "id" | "status" | "result" | "error">,
+  runtime: Runtime,
+): unknown {
   if (record.status === "succeeded")
     return record.result === null ? undefined : runtime.decodeValue(record.result);
   let error: unknown;

@@ -20,6 +20,7 @@ import {
   type Bytes,
   type CommitInput,
   type CommitResult,
+  type FinishedFlowStatus,
   type FlowEvent,
   type FlowLastError,
   type FlowStatus,
@@ -32,6 +33,7 @@ import { marshal } from "../marshal/index.js";
 import type { LiveFlow, RunResult } from "../runtime/engine.js";
 import type { Clock } from "./clock.js";
 import { letEventLoopTurn } from "./event-loop.js";
+import type { FinishedOutcomes } from "./finished.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import type { ResolvedHostOptions } from "./options.js";
 import { loadRuntime } from "./runtime.js";
@@ -82,6 +84,8 @@ export class FlowRunner {
     private readonly clock: Clock,
     private readonly options: ResolvedHostOptions,
     private readonly services: Services,
+    /** Where a finished flow's outcome goes for this host's waiting `flow.result()` calls. */
+    private readonly finished?: FinishedOutcomes,
   ) {}
 
   async run(flow: LeasedFlow, control: RunControl): Promise<RunOutcome> {
@@ -153,6 +157,14 @@ export class FlowRunner {
         if (again) input.keepLeaseMs = control.leaseMs;
         const committed = await this.#commit(input);
         if (!("revision" in committed)) return committed;
+        if (finished) {
+          this.finished?.record({
+            id: current.id,
+            status: result.status as FinishedFlowStatus,
+            result: result.result,
+            error: result.error,
+          });
+        }
         await this.#afterCommit(result, current.id);
         if (!again || committed.lease === null) return { kind: "committed", status: result.status };
         // A yield: the flow is runnable now and the lease is still ours, so run it again here
