@@ -288,7 +288,17 @@ export async function run({ args, log }: BenchContext): Promise<void> {
           const before = await engine.raw(snapshot, half);
           const ours = await dtasks.checkpoint(engine, opts.checkpointYields, runOptions);
           const raw = (before + (await engine.raw(snapshot, half))) / 2;
-          return { [`ckpt.${e}.dtasks`]: ours, [`ckpt.${e}.raw`]: raw, [`ckpt.${e}.ratio`]: ours / raw };
+          const out: Record<string, number> = {
+            [`ckpt.${e}.dtasks`]: ours,
+            [`ckpt.${e}.raw`]: raw,
+            [`ckpt.${e}.ratio`]: ours / raw,
+          };
+          if (engine.rawStrict !== undefined) {
+            const strict = await engine.rawStrict(snapshot, half);
+            out[`ckpt.${e}.strict`] = strict;
+            out[`ckpt.${e}.strictRatio`] = ours / strict;
+          }
+          return out;
         },
       });
     }
@@ -462,6 +472,17 @@ export async function run({ args, log }: BenchContext): Promise<void> {
       "≤ 1.5×",
       verdict(ratio === undefined ? undefined : ratio <= 1.5),
     ]);
+    const strict = med(`ckpt.${id}.strictRatio`);
+    if (strict !== undefined) {
+      rows.push([
+        `checkpoint µs — ${engineName[id]}: the same yields vs ${all[id].strictShape}`,
+        cell(int(med(`ckpt.${id}.dtasks`)), id, `ckpt.${id}.dtasks`),
+        cell(int(med(`ckpt.${id}.strict`)), id, `ckpt.${id}.dtasks`),
+        x(strict),
+        "(context)",
+        "",
+      ]);
+    }
   }
   // W2 growth, per engine.
   const nFirst = opts.w2Ns[0];

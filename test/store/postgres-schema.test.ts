@@ -697,9 +697,9 @@ describe("postgresStore LISTEN connection", () => {
 });
 
 describe("postgresRawProbe", () => {
-  it("writes and reads the same bytes back, in both shapes, and drops its table", async () => {
+  it("writes and reads the same bytes back, in every shape, and drops its table", async () => {
     const schema = schemaName("raw");
-    for (const shape of ["statement", "transaction"] as const) {
+    for (const shape of ["statement", "statements", "transaction"] as const) {
       const probe = await postgresRawProbe({
         connectionString: TEST_URL,
         schema,
@@ -715,5 +715,14 @@ describe("postgresRawProbe", () => {
       await probe.close();
     }
     assert.deepEqual(await tablesOf(schema), []);
+  });
+
+  it("refuses an unknown shape (DT404) before connecting", async () => {
+    await assert.rejects(
+      postgresRawProbe({ connectionString: TEST_URL, shape: "pipelined" as never }),
+      (error: Error & { code?: string }) =>
+        error.code === "DT404" &&
+        /'shape' must be one of "statement", "statements", "transaction"/.test(error.message),
+    );
   });
 });

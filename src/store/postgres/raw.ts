@@ -4,11 +4,14 @@
  * (`synchronous_commit`) as the store, with nothing else. The bench compares a store commit of a
  * snapshot of N bytes with `roundTrip` of N bytes.
  *
- * Two shapes:
+ * Three shapes:
  * - `"statement"` (default): one statement, `INSERT … ON CONFLICT DO UPDATE … RETURNING` read by
  *   the enclosing `SELECT`: one round trip, one WAL flush. The cheapest durable write-and-read
  *   PostgreSQL offers, and the same shape as a store commit (one statement): the ratio between the
  *   two is the store's own work.
+ * - `"statements"`: the write, then the read, each its own autocommit statement: two round trips,
+ *   one WAL flush. The peer harness's raw baseline (`../shared/bench/peers`, "UPDATE+SELECT"), and
+ *   the shape of the SQLite (`UPDATE` + `SELECT`) and Redis (`SET` + `GET`) baselines.
  * - `"transaction"`: `BEGIN; INSERT … ON CONFLICT DO UPDATE; SELECT; COMMIT` on one connection:
  *   four round trips, one WAL flush; what a hand-written "write then read" usually looks like.
  *
@@ -36,11 +39,17 @@ export interface PostgresRawProbeOptions {
   /** `synchronous_commit` of the probe's connection (connectionString only). Unset: the server's. */
   synchronousCommit?: PostgresSynchronousCommit;
   /** @default "statement" */
-  shape?: "statement" | "transaction";
+  shape?: "statement" | "statements" | "transaction";
 }
 
+const SHAPES: readonly NonNullable<PostgresRawProbeOptions["shape"]>[] = [
+  "statement",
+  "statements",
+  "transaction",
+];
+
 export interface PostgresRawProbe {
-  /** Writes `bytes` (one row, replaced every time) and reads them back, in one transaction. */
+  /** Writes `bytes` (one row, replaced every time) and reads them back, as `shape` says. */
   roundTrip(bytes: Uint8Array): Promise<Uint8Array>;
   /** Drops the probe's table and closes what the probe opened. */
   close(): Promise<void>;
@@ -56,6 +65,12 @@ export async function postgresRawProbe(options: PostgresRawProbeOptions): Promis
   }
   if ((options.pool === undefined) === (options.connectionString === undefined)) {
     throw new DTaskError("DT404", "postgresRawProbe: give exactly one of 'connectionString' and 'pool'");
+  }
+  if (options.shape !== undefined && !SHAPES.includes(options.shape)) {
+    throw new DTaskError(
+      "DT404",
+      `postgresRawProbe: option 'shape' must be one of ${SHAPES.map((s) => JSON.stringify(s)).join(", ")} (got ${JSON.stringify(options.shape)})`,
+    );
   }
   const owned = options.pool === undefined;
   const pool =
@@ -88,29 +103,40 @@ export async function postgresRawProbe(options: PostgresRawProbeOptions): Promis
   }
 
   const view = (data: Buffer) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const roundTrip =
-    options.shape === "transaction"
+    options.shape === "statements"
       ? async (bytes: Uint8Array) => {
-          const client = await pool.connect();
           try {
-            await client.query("BEGIN");
-            await client.query(upsert, [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
-            const { rows } = await client.query<{ data: Buffer }>(select, [id]);
-            await client.query("COMMIT");
-            client.release();
+            await pool.query(upsert, [id, asBuffer(bytes)]);
+            const { rows } = await pool.query<{ data: Buffer }>(select, [id]);
             return view(rows[0]!.data);
           } catch (error) {
-            client.release(error as Error);
             throw wrapPgError("rawProbe", error);
           }
         }
-      : async (bytes: Uint8Array) => {
-          const { rows } = await pool.query<{ data: Buffer }>({
-            ...statement,
-            values: [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
-          });
-          return view(rows[0]!.data);
-        };
+      : options.shape === "transaction"
+        ? async (bytes: Uint8Array) => {
+            const client = await pool.connect();
+            try {
+              await client.query("BEGIN");
+              await client.query(upsert, [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+              const { rows } = await client.query<{ data: Buffer }>(select, [id]);
+              await client.query("COMMIT");
+              client.release();
+              return view(rows[0]!.data);
+            } catch (error) {
+              client.release(error as Error);
+              throw wrapPgError("rawProbe", error);
+            }
+          }
+        : async (bytes: Uint8Array) => {
+            const { rows } = await pool.query<{ data: Buffer }>({
+              ...statement,
+              values: [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
+            });
+            return view(rows[0]!.data);
+          };
 
   return {
     roundTrip,
