@@ -280,10 +280,13 @@ export interface ClaimInput {
   owner: string;
   /** Lease length, ms (> 0). Renew with {@link Store.renewLease} before it runs out. */
   leaseMs: number;
-  /** At most this many flows (integer ≥ 1). */
+  /** At most this many flows (integer from 1 to {@link MAX_CLAIM}). */
   limit: number;
   now: number;
 }
+
+/** The largest `limit` of one {@link Store.claim}: a worker with more free slots claims in batches. */
+export const MAX_CLAIM = 1000;
 
 /** A claimed flow: everything needed to run it. */
 export interface ClaimedFlow {

@@ -68,11 +68,20 @@ export interface RunControl {
   leaseMs: number;
   /** Asked after a yield: may the run go on in process (keeping the lease) instead of requeueing? */
   mayContinue?: () => boolean;
+  /**
+   * Asked after {@link MAX_ROUNDS} rounds in a row: does the worker have a free slot? Then nothing
+   * waits for the slot this run holds (whatever is due can be claimed into the free one), and the
+   * run goes on rather than paying a requeue and a claim.
+   */
+  hasFreeSlot?: () => boolean;
   /** Told the current lease, so a draining worker can release it. */
   onLease?: (lease: Lease) => void;
 }
 
-/** Consecutive in-process runs of one flow (yields) before it goes back to the queue, for fairness. */
+/**
+ * Consecutive in-process runs of one flow (yields) before it goes back to the queue, for fairness,
+ * unless its worker has a free slot (see `RunControl.hasFreeSlot`).
+ */
 const MAX_ROUNDS = 100;
 
 /** Quick retries of a commit when the store fails, in real time: the lease is still ours. */
@@ -137,8 +146,8 @@ export class FlowRunner {
           result.status === "suspended" &&
           result.runnableAt !== null &&
           result.runnableAt <= this.clock.now() &&
-          round < MAX_ROUNDS &&
-          (control.mayContinue?.() ?? false);
+          (control.mayContinue?.() ?? false) &&
+          (round < MAX_ROUNDS || (control.hasFreeSlot?.() ?? false));
         const input: CommitInput = {
           flowId: current.id,
           revision: current.revision,

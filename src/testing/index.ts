@@ -101,6 +101,8 @@ class TestHostImpl extends HostImpl implements TestHost {
 
   override startWorker(options?: WorkerOptions): Worker {
     const worker = super.startWorker(options) as WorkerImpl;
+    // A flow that yields forever must come back between rounds, to be reported (see MAX_ROUNDS).
+    worker.runsOnWhileFree = false;
     this.#workers.push(worker);
     return worker;
   }

@@ -125,6 +125,28 @@ for (const engine of ["sqlite", "redis", "postgres"] as EngineName[]) {
       }
     });
 
+    test("fair claiming: a flow that keeps yielding beside a free slot runs on, and flows that become due take the free slot", async (t) => {
+      const [host] = hosts(1).hosts as [Host];
+      const worker = host.startWorker({ concurrency: 2, pollInterval: 100 });
+      try {
+        const hog = await host.start(flows.hog("lone-hog", 1_000_000));
+        await sleep(300); // the hog runs on in its slot; the other slot is free
+        const since = Date.now();
+        const victims = [];
+        for (let i = 0; i < 6; i++) victims.push(await host.start(flows.victim(`free-victim${i}`)));
+        const waits = await Promise.all(victims.map((f) => f.result().then(() => Date.now() - since)));
+        assert.equal(await hog.status(), "suspended", "the hog was still going");
+        t.diagnostic(
+          `${engine}: 6 delayed flows beside 1 endless yielder on 2 slots finished ${Math.min(...waits)}–${Math.max(...waits)} ms after they were started`,
+        );
+        assert.ok(Math.max(...waits) < 10_000, `every one got its turn within 10 s (${waits})`);
+        await host.cancel(hog.id);
+        await assert.rejects(hog.result(), { code: "DT210" });
+      } finally {
+        await worker.stop();
+      }
+    });
+
     test("timers fire within a bounded delay of their due time, woken by notifications (polling off)", async (t) => {
       const [starter, a, b] = hosts(3).hosts as [Host, Host, Host];
       const workers = [a, b].map((h) => h.startWorker({ concurrency: 8, pollInterval: "1h" }));

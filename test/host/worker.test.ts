@@ -182,6 +182,56 @@ describe("worker on the real clock", { timeout: 30_000 }, () => {
     await Promise.all([starter.close(), runner.close()]);
     await store.close();
   });
+  test("a flow that keeps yielding runs on while its worker has a free slot; with none it goes back to the queue every 100 rounds", async () => {
+    flows.reset();
+    /** How many times a claim handed the flow to a worker. */
+    const claimsOf = async (concurrency: number) => {
+      const store = memoryStore();
+      let claimed = 0;
+      const claim = store.claim.bind(store);
+      store.claim = async (input) => {
+        const taken = await claim(input);
+        claimed += taken.length;
+        return taken;
+      };
+      const host = createHost({ store });
+      const worker = host.startWorker({ concurrency });
+      // host.start runs the first segment and gives the flow to the queue at its first yield.
+      const flow = await host.start(flows.counts(`c${concurrency}`, 350, 0));
+      assert.equal(await flow.result(), 350);
+      await worker.stop();
+      await host.close();
+      return claimed;
+    };
+    assert.equal(await claimsOf(2), 1, "claimed once, then 349 rounds in process");
+    assert.equal(
+      await claimsOf(1),
+      4,
+      "claimed again after 100, 200 and 300 rounds (its slot is the only one)",
+    );
+  });
+
+  test("a worker with more free slots than one claim may take (concurrency 1024) claims in batches", async () => {
+    flows.reset();
+    const store = memoryStore();
+    const starter = createHost({ store, closeStore: false });
+    const { errors, onError } = collectErrors();
+    const runner = createHost({ store, closeStore: false, onError });
+    const started = await Promise.all(
+      Array.from({ length: 1_010 }, (_, i) => starter.start(flows.yieldsOnce(`k${i}`))),
+    );
+    const worker = runner.startWorker({ concurrency: 1024 });
+    for (const flow of started) assert.equal(await flow.result(), 42);
+    assert.deepEqual(
+      errors.map((e) => e.error.message),
+      [],
+      "no claim was refused (the store takes at most 1,000 at once)",
+    );
+    await worker.stop();
+    await Promise.all([starter.close(), runner.close()]);
+    await store.close();
+  });
+
   for (const kind of STORES) {
     test(`draining a backlog on a synchronous store (${kind.name}) lets the process's timers run`, async () => {
       flows.reset();

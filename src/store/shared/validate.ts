@@ -21,6 +21,7 @@ import {
   type LeaseRef,
   type ListFlowsQuery,
   MAX_CHANNEL_LENGTH,
+  MAX_CLAIM,
   MAX_MESSAGE_BYTES,
   type SweepInput,
 } from "../../core/store.js";
@@ -31,7 +32,7 @@ export const MAX_ID_LENGTH = 256;
 export const MAX_METADATA_BYTES = 64 * 1024;
 /** Largest `lastError` object, serialized, in bytes. */
 export const MAX_LAST_ERROR_BYTES = 16 * 1024;
-/** Largest page of `listFlows` and batch of `claim`. */
+/** Largest page of `listFlows` (a claim is bounded by `MAX_CLAIM`). */
 export const MAX_PAGE = 1000;
 
 function fail(op: string, name: string, problem: string, value?: unknown): never {
@@ -291,7 +292,7 @@ export function checkClaim(input: ClaimInput): ClaimInput {
   return {
     owner: checkId(op, "owner", i.owner),
     leaseMs: positiveMs(op, "leaseMs", i.leaseMs),
-    limit: integer(op, "limit", i.limit, 1, MAX_PAGE),
+    limit: integer(op, "limit", i.limit, 1, MAX_CLAIM),
     now: checkTime(op, "now", i.now),
   };
 }
