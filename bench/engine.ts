@@ -65,7 +65,7 @@ async function checkpointRun(
   const store = sqliteStore({ path, synchronous });
   const host = createHost({ store });
   try {
-    const worker = host.startWorker({ concurrency: 1 });
+    const worker = host.startWorker();
     // Open the file, create the schema, prepare the statements and load the code first: one-time
     // costs that would otherwise be charged to the checkpoints of the measured flow.
     await (await host.start(yielding(50, payload()))).result();

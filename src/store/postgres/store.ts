@@ -70,6 +70,7 @@ import {
   checkMessage,
   checkSweep,
 } from "../shared/validate.js";
+import { Batcher, type SendBatch } from "./batch.js";
 import { isConnectionError, wrapPgError } from "./errors.js";
 import type { ResolvedPostgresStoreOptions } from "./index.js";
 import { NotificationListener } from "./listener.js";
@@ -134,17 +135,38 @@ function raised(error: unknown, code: string): RaisedError | null {
     : null;
 }
 
+/** The parameters of one `createFlow`, in the order of the statement's columns. */
+type CreateParams = [
+  id: string,
+  rootFunctionId: string,
+  snapshot: Buffer | null,
+  snapshotText: boolean,
+  metadata: string | null,
+  now: number,
+  token: string,
+  owner: string,
+  expiresAt: number,
+];
+
 /** The statement texts of one schema. */
 function statements(schema: string) {
   const s = quoteIdent(schema);
   return {
-    createFlow: `WITH created AS (
+    // Batched (see batch.ts): one row per flow, the parameters are columns. The ids returned are
+    // the flows created; an id in use already is not.
+    createFlow: `WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::boolean[], $5::json[],
+          $6::double precision[], $7::text[], $8::text[], $9::double precision[])
+          AS u(id, root_function_id, snapshot, snapshot_text, metadata, now, token, owner, expires_at)),
+      created AS (
         INSERT INTO ${s}.flows (id, status, revision, root_function_id, snapshot, snapshot_text, metadata,
           created_at, updated_at)
-        VALUES ($1, 'running', 0, $2, $3, $4, $5::json, $6, $6)
+        SELECT id, 'running', 0, root_function_id, snapshot, snapshot_text, metadata, now, now FROM input
         ON CONFLICT (id) DO NOTHING RETURNING id)
       INSERT INTO ${s}.queue (id, ready_at, lease_token, lease_owner, lease_expires_at, attempts)
-        SELECT created.id, $6, $7, $8, $9, 1 FROM created`,
+        SELECT input.id, input.now, input.token, input.owner, input.expires_at, 1
+        FROM created JOIN input ON input.id = created.id
+      RETURNING id`,
     commit: `SELECT o_revision, o_ready_at, o_lease_owner, o_lease_expires_at,
         ev_seq, ev_kind, ev_wait, ev_payload, ev_text, ev_at
       FROM ${s}.commit_flow($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
@@ -166,7 +188,8 @@ function statements(schema: string) {
       FROM ${s}.deliver_event($1, $2, $3, $4, $5, $6, $7)`,
     cancel: `SELECT o_outcome, o_event_id, o_ready_at, o_notified
       FROM ${s}.request_cancel($1, $2, $3, $4, $5, $6, $7)`,
-    getFlow: `SELECT ${FLOW_COLUMNS} FROM ${flowSource(s)} WHERE f.id = $1`,
+    // Batched: see read-batch.ts.
+    getFlow: `SELECT ${FLOW_COLUMNS} FROM ${flowSource(s)} WHERE f.id = ANY ($1::text[])`,
     getCallback: `SELECT id, flow_id, state, created_at, delivered_at FROM ${s}.callbacks WHERE id = $1`,
     publish: "SELECT pg_notify($1, $2)",
     sweep: `WITH doomed AS (
@@ -229,6 +252,15 @@ export class PostgresStore implements Store {
   readonly #workChannel: string;
   #ready = false;
   #migrating: Promise<void> | null = null;
+  /** `getFlow` and `createFlow` calls waiting for a connection go out together: see batch.ts. */
+  readonly #flowReads = new Batcher<string, string, FlowRow>(() => this.#flowTurn(), {
+    share: true,
+    maxItems: 500,
+  });
+  readonly #creations = new Batcher<string, CreateParams, true>(() => this.#createTurn(), {
+    share: false,
+    maxItems: 500,
+  });
   #closed = false;
 
   constructor(options: ResolvedPostgresStoreOptions) {
@@ -375,9 +407,9 @@ export class PostgresStore implements Store {
     const c = checkCreate(input);
     const lease: Lease = { token: newLeaseToken(), owner: c.owner, expiresAt: c.now + c.leaseMs };
     const [snapshot, snapshotText] = payloadParams(c.snapshot);
-    let inserted: number | null;
+    let created: true | undefined;
     try {
-      ({ rowCount: inserted } = await this.#query("createFlow", [
+      created = await this.#creations.submit(c.id, [
         c.id,
         c.rootFunctionId,
         snapshot,
@@ -387,11 +419,11 @@ export class PostgresStore implements Store {
         lease.token,
         lease.owner,
         lease.expiresAt,
-      ]));
+      ]);
     } catch (error) {
       throw wrapPgError("createFlow", error);
     }
-    if (inserted === 0) throw idInUse("flow", c.id);
+    if (created === undefined) throw idInUse("flow", c.id);
     return { id: c.id, revision: 0, lease };
   }
 
@@ -625,11 +657,75 @@ export class PostgresStore implements Store {
     this.#open("getFlow");
     checkId("getFlow", "flowId", flowId);
     try {
-      const { rows } = await this.#query<FlowRow>("getFlow", [flowId], true);
-      return rows[0] === undefined ? null : toFlowRecord(rows[0]);
+      const row = await this.#flowReads.submit(flowId, flowId);
+      return row === undefined ? null : toFlowRecord(row);
     } catch (error) {
       throw wrapPgError("getFlow", error);
     }
+  }
+
+  /** One batch of `getFlow`: on the connection it waited for, or (that one dropped) on another. */
+  async #flowTurn(): Promise<SendBatch<string, string, FlowRow>> {
+    const client = await this.#connect();
+    return async (ids) => {
+      const config = { name: this.#names.getFlow!, text: this.#sql.getFlow, values: [[...ids.keys()]] };
+      let rows: FlowRow[];
+      try {
+        ({ rows } = await client.run<FlowRow>(config));
+      } catch (error) {
+        if (!isConnectionError(error) || this.#closed) throw error;
+        ({ rows } = await this.#pool.query<FlowRow>(config));
+      }
+      return new Map(rows.map((row) => [row.id, row]));
+    };
+  }
+
+  /** One batch of `createFlow`: one statement, one transaction; an id taken already is not returned. */
+  async #createTurn(): Promise<SendBatch<string, CreateParams, true>> {
+    const client = await this.#connect();
+    return async (flows) => {
+      const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      for (const params of flows.values()) {
+        for (let i = 0; i < params.length; i++) columns[i]!.push(params[i]);
+      }
+      const { rows } = await client.run<{ id: string }>({
+        name: this.#names.createFlow!,
+        text: this.#sql.createFlow,
+        values: columns,
+      });
+      return new Map(rows.map((row) => [row.id, true as const]));
+    };
+  }
+
+  /**
+   * A connection of the pool for one statement, sent with `run`, which gives it back. While it is
+   * out of the pool, its `error` events (the server went away) are the statement's failure, not
+   * an uncaught exception: `pool.query` does the same for the statements it sends.
+   */
+  async #connect(): Promise<{
+    run<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  }> {
+    await this.#init();
+    const client = await this.#pool.connect();
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on("error", onError);
+    return {
+      run: async <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
+        try {
+          const result = await client.query<R>(config);
+          client.off("error", onError);
+          client.release(lost);
+          return result;
+        } catch (error) {
+          client.off("error", onError);
+          client.release(error as Error);
+          throw error;
+        }
+      },
+    };
   }
 
   async listFlows(query?: ListFlowsQuery): Promise<FlowPage> {
