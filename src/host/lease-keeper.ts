@@ -35,9 +35,15 @@ export class LeaseKeeper {
     return this.#lease;
   }
 
-  /** A commit that kept the lease renewed it: take the new one and start counting again. */
+  /**
+   * A commit kept the lease. If it renewed it, take the new one and start counting again; if it
+   * left it as it was (a checkpoint renews only once a tenth of the lease has gone), the renewal
+   * already planned still comes in time.
+   */
   update(lease: Lease): void {
+    const same = lease.token === this.#lease.token && lease.expiresAt === this.#lease.expiresAt;
     this.#lease = lease;
+    if (same && this.#cancel !== null) return;
     this.#cancel?.();
     this.#arm();
   }

@@ -110,14 +110,19 @@ let decoding: DecodeContext | null = null;
 const ENCODE_HOOKS: SpecialHooks = {
   encode(value) {
     const context = encoding!;
-    if (DTask.isDTask(value)) {
-      return { tag: "task", data: `${context.identity.kindOf(value)}:${context.identity.idOf(value)}` };
+    // Plain objects and arrays (most of what a snapshot holds) are never DTasks or tokens: only a
+    // service lookup for them.
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== Array.prototype) {
+      if (DTask.isDTask(value)) {
+        return { tag: "task", data: `${context.identity.kindOf(value)}:${context.identity.idOf(value)}` };
+      }
+      if (value instanceof DCancellationTokenSource) {
+        context.onSource?.(value);
+        return { tag: "cts", data: [value._canceled ? 1 : 0, value._cancelAt, value._cancelAfterMs] };
+      }
+      if (value instanceof DCancellationToken) return { tag: "ctok", data: value.source };
     }
-    if (value instanceof DCancellationTokenSource) {
-      context.onSource?.(value);
-      return { tag: "cts", data: [value._canceled ? 1 : 0, value._cancelAt, value._cancelAfterMs] };
-    }
-    if (value instanceof DCancellationToken) return { tag: "ctok", data: value.source };
     const token = context.services?.tokenOf(value);
     if (token !== undefined) return { tag: "svc", data: token };
     return undefined;
