@@ -267,14 +267,8 @@ function postgresEngine(config: BenchConfig): Engine {
     strictShape:
       "one INSERT … ON CONFLICT DO UPDATE … RETURNING statement (shape 'statement'): write and read in one round trip",
     spec: (tag) => ({ engine: "postgres", namespace: `dtasks_bench_${namespace(tag)}`, ...urls(config) }),
-    async cleanup(spec) {
-      const client = new pg.Client({ connectionString: config.pgUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${spec.namespace}" CASCADE`);
-      } finally {
-        await client.end();
-      }
+    cleanup(spec) {
+      return dropSchema(config, spec.namespace);
     },
     raw(bytes, ops) {
       return postgresRaw(config, "statements", bytes, ops);
@@ -314,13 +308,18 @@ async function postgresRaw(
     return await timeOps(ops, (i) => probe.roundTrip(variant(base, i)));
   } finally {
     await probe.close();
-    const client = new pg.Client({ connectionString: config.pgUrl });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropSchema(config, schema);
+  }
+}
+
+/** Drops a measurement's schema and everything in it. */
+async function dropSchema(config: BenchConfig, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: config.pgUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 
