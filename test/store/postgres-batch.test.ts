@@ -108,6 +108,34 @@ describe("Batcher", () => {
   });
 });
 
+describe("Batcher weights", () => {
+  it("a batch closes once its items weigh maxWeight; an item heavier than that goes alone", async () => {
+    const sent: string[][] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const batcher = new Batcher<string, number, number>(
+      async () => {
+        await gate;
+        return async (items) => {
+          sent.push([...items.keys()]);
+          return new Map([...items]);
+        };
+      },
+      { share: false, maxItems: 100, maxWeight: 10, weigh: (n) => n },
+    );
+    const answers = Promise.all([
+      batcher.submit("a", 4),
+      batcher.submit("b", 4),
+      batcher.submit("c", 4), // 12 > 10: a new batch
+      batcher.submit("huge", 50), // heavier than a batch: alone
+      batcher.submit("d", 1),
+    ]);
+    open();
+    assert.deepEqual(await answers, [4, 4, 4, 50, 1]);
+    assert.deepEqual(sent, [["a", "b"], ["c"], ["huge"], ["d"]]);
+  });
+});
+
 describe("postgresStore batches what waits for a connection", () => {
   before(requireServer);
   const schemas: string[] = [];

@@ -24,7 +24,22 @@ interface Pending<I, O> {
 
 interface Batch<K, I, O> {
   items: Map<K, Pending<I, O>[]>;
+  /** The sum of the items' weights (see `weigh`). */
+  weight: number;
   settled: Promise<void>;
+}
+
+export interface BatcherOptions<I> {
+  /** Operations of one key in a batch share one answer (reads); otherwise the second waits (writes). */
+  share: boolean;
+  /** A batch that reaches this many keys closes at once; the next operation opens another. */
+  maxItems: number;
+  /**
+   * With `weigh`: a batch whose items weigh this much in all closes at once (a statement of a few
+   * megabytes, not of 500 large snapshots). An item heavier than that goes alone.
+   */
+  maxWeight?: number;
+  weigh?: (input: I) => number;
 }
 
 /** Sends one batch on the connection it waited for: its answers by key (missing key: `undefined`). */
@@ -36,13 +51,10 @@ export class Batcher<K, I, O> {
   /**
    * @param turn resolves once a connection is free for the batch, with the function that sends it
    *   on that connection (and gives the connection back).
-   * @param options `share`: operations of one key in a batch share one answer (reads); otherwise
-   *   the second waits for a later batch (writes). `maxItems`: a batch that reaches this many keys
-   *   closes at once; the next operation opens another.
    */
   constructor(
     private readonly turn: () => Promise<SendBatch<K, I, O>>,
-    private readonly options: { share: boolean; maxItems: number },
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   submit(key: K, input: I): Promise<O | undefined> {
@@ -50,18 +62,28 @@ export class Batcher<K, I, O> {
     if (!this.options.share && open?.items.has(key)) {
       return open.settled.then(() => this.submit(key, input));
     }
+    const { maxItems, maxWeight = Number.POSITIVE_INFINITY, weigh } = this.options;
+    const weight = weigh?.(input) ?? 0;
     return new Promise((resolve, reject) => {
       let batch = this.#open;
+      // Too heavy to join: this one goes in a batch of its own (or the next one).
+      if (batch !== null && !batch.items.has(key) && batch.weight + weight > maxWeight) {
+        this.#open = null;
+        batch = null;
+      }
       if (batch === null) {
         let settle!: () => void;
-        batch = { items: new Map(), settled: new Promise((resolve) => (settle = resolve)) };
+        batch = { items: new Map(), weight: 0, settled: new Promise((resolve) => (settle = resolve)) };
         this.#open = batch;
         void this.#run(batch).finally(settle);
       }
       const pending = batch.items.get(key);
-      if (pending === undefined) batch.items.set(key, [{ input, resolve, reject }]);
-      else pending.push({ input, resolve, reject });
-      if (batch.items.size >= this.options.maxItems && this.#open === batch) this.#open = null;
+      if (pending === undefined) {
+        batch.items.set(key, [{ input, resolve, reject }]);
+        batch.weight += weight;
+      } else pending.push({ input, resolve, reject });
+      if ((batch.items.size >= maxItems || batch.weight >= maxWeight) && this.#open === batch)
+        this.#open = null;
     });
   }
 

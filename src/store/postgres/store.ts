@@ -260,6 +260,9 @@ export class PostgresStore implements Store {
   readonly #creations = new Batcher<string, CreateParams, true>(() => this.#createTurn(), {
     share: false,
     maxItems: 500,
+    // Start snapshots hold the root call's arguments, which may be large: a few MB per statement.
+    maxWeight: 4 * 1024 * 1024,
+    weigh: (params) => params[2]?.length ?? 0,
   });
   #closed = false;
 
