@@ -94,7 +94,7 @@ export class FlowRunner {
     private readonly options: ResolvedHostOptions,
     private readonly services: Services,
     /** Where a finished flow's outcome goes for this host's waiting `flow.result()` calls. */
-    private readonly finished?: FinishedOutcomes,
+    private readonly finished: FinishedOutcomes,
   ) {}
 
   async run(flow: LeasedFlow, control: RunControl): Promise<RunOutcome> {
@@ -167,7 +167,7 @@ export class FlowRunner {
         const committed = await this.#commit(input);
         if (!("revision" in committed)) return committed;
         if (finished) {
-          this.finished?.record({
+          this.finished.record({
             id: current.id,
             status: result.status as FinishedFlowStatus,
             result: result.result,

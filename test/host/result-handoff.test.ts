@@ -57,27 +57,27 @@ for (const kind of STORES) {
       hosts.push(h);
       return h;
     };
-
-    test("a flow this host's worker finishes is settled without reading it back", async () => {
+    /** A host with a worker, a flow of it waiting on a callback, and its result() waiting too. */
+    const waiting = async (key: string) => {
       const { store, reads } = counting(shared);
       const h = host(store);
       h.startWorker({ concurrency: 2 });
-      const flow = await h.start(flows.waitsForCallback("a"));
+      const flow = await h.start(flows.waitsForCallback(key));
       const result = flow.result();
       await readsReach(reads, 1);
-      await h.resume(await callbackOf("a"), { approved: true });
+      return { h, flow, result, reads, callbackId: await callbackOf(key) };
+    };
+
+    test("a flow this host's worker finishes is settled without reading it back", async () => {
+      const { h, result, reads, callbackId } = await waiting("a");
+      await h.resume(callbackId, { approved: true });
       assert.deepEqual(await result, { approved: true });
       assert.equal(reads(), 1, "only the read made before waiting");
     });
 
     test("a flow that faults rejects with its own error, also without a read back", async () => {
-      const { store, reads } = counting(shared);
-      const h = host(store);
-      h.startWorker({ concurrency: 2 });
-      const flow = await h.start(flows.waitsForCallback("f"));
-      const result = flow.result();
-      await readsReach(reads, 1);
-      await h.fail(await callbackOf("f"), new RangeError("card declined"));
+      const { h, result, reads, callbackId } = await waiting("f");
+      await h.fail(callbackId, new RangeError("card declined"));
       await assert.rejects(
         result,
         (error: Error) => error.name === "RangeError" && error.message === "card declined",
@@ -86,14 +86,10 @@ for (const kind of STORES) {
     });
 
     test("every waiter of the flow gets the outcome; a later result() reads the store", async () => {
-      const { store, reads } = counting(shared);
-      const h = host(store);
-      h.startWorker({ concurrency: 2 });
-      const flow = await h.start(flows.waitsForCallback("m"));
-      const first = flow.result();
+      const { h, flow, result: first, reads, callbackId } = await waiting("m");
       const second = h.flow(flow.id).result();
       await readsReach(reads, 2);
-      await h.resume(await callbackOf("m"), 7);
+      await h.resume(callbackId, 7);
       assert.deepEqual(await Promise.all([first, second]), [7, 7]);
       assert.equal(reads(), 2);
       // Nobody waits now, so nothing was kept: a new waiter reads the finished flow.

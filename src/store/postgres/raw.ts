@@ -120,7 +120,7 @@ export async function postgresRawProbe(options: PostgresRawProbeOptions): Promis
             const client = await pool.connect();
             try {
               await client.query("BEGIN");
-              await client.query(upsert, [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+              await client.query(upsert, [id, asBuffer(bytes)]);
               const { rows } = await client.query<{ data: Buffer }>(select, [id]);
               await client.query("COMMIT");
               client.release();
@@ -133,7 +133,7 @@ export async function postgresRawProbe(options: PostgresRawProbeOptions): Promis
         : async (bytes: Uint8Array) => {
             const { rows } = await pool.query<{ data: Buffer }>({
               ...statement,
-              values: [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
+              values: [id, asBuffer(bytes)],
             });
             return view(rows[0]!.data);
           };

@@ -188,7 +188,7 @@ function statements(schema: string) {
       FROM ${s}.deliver_event($1, $2, $3, $4, $5, $6, $7)`,
     cancel: `SELECT o_outcome, o_event_id, o_ready_at, o_notified
       FROM ${s}.request_cancel($1, $2, $3, $4, $5, $6, $7)`,
-    // Batched: see read-batch.ts.
+    // Batched: see batch.ts.
     getFlow: `SELECT ${FLOW_COLUMNS} FROM ${flowSource(s)} WHERE f.id = ANY ($1::text[])`,
     getCallback: `SELECT id, flow_id, state, created_at, delivered_at FROM ${s}.callbacks WHERE id = $1`,
     publish: "SELECT pg_notify($1, $2)",
@@ -383,9 +383,21 @@ export class PostgresStore implements Store {
     try {
       return await this.#pool.query<R>(config);
     } catch (error) {
-      if (!read || !isConnectionError(error) || this.#closed) throw error;
-      return this.#pool.query<R>(config);
+      if (!read) throw error;
+      return this.#readAgain<R>(config, error);
     }
+  }
+
+  /**
+   * A read whose connection dropped (an idle pooled connection the server closed) is tried once
+   * more, on a fresh one; any other failure is the read's.
+   */
+  async #readAgain<R extends pg.QueryResultRow>(
+    config: pg.QueryConfig,
+    error: unknown,
+  ): Promise<pg.QueryResult<R>> {
+    if (!isConnectionError(error) || this.#closed) throw error;
+    return this.#pool.query<R>(config);
   }
 
   async #connectListener(): Promise<pg.Client> {
@@ -676,8 +688,7 @@ export class PostgresStore implements Store {
       try {
         ({ rows } = await client.run<FlowRow>(config));
       } catch (error) {
-        if (!isConnectionError(error) || this.#closed) throw error;
-        ({ rows } = await this.#pool.query<FlowRow>(config));
+        ({ rows } = await this.#readAgain<FlowRow>(config, error));
       }
       return new Map(rows.map((row) => [row.id, row]));
     };
